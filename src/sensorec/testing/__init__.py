@@ -1,0 +1,1 @@
+"""Fixtures and reusable contract tests shipped with the library."""
