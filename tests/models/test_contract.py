@@ -16,14 +16,25 @@ from sensorec.testing.data import block_dataset
 from sensorec.training.checkpoint import load_checkpoint, save_checkpoint
 from sensorec.training.loop import TrainConfig, fit
 
-MODEL_NAMES = ["pop", "bprmf", "neumf", "biasedmf"]
+MODEL_NAMES = ["pop", "bprmf", "neumf", "biasedmf", "vbpr"]
+
+
+def _features(name: str, n_items: int) -> dict | None:
+    """Content models get two random modalities; ID models none."""
+    if not MODELS.get(name).modalities:
+        return None
+    rng = np.random.default_rng(0)
+    return {"image": rng.normal(size=(n_items, 6)), "text": rng.normal(size=(n_items, 4))}
 
 
 def _trained(name: str, seed: int = 0, epochs: int = 3):
     ds = block_dataset()
     split = leave_one_out(ds)
     cls = MODELS.get(name)
-    model = cls(cls.config_class.from_dict(DEFAULT_MODEL_CONFIGS[name]), ds.users, ds.items)
+    model = cls(
+        cls.config_class.from_dict(DEFAULT_MODEL_CONFIGS[name]), ds.users, ds.items,
+        features=_features(name, ds.n_items),
+    )
     model.prepare(split.train, seed=seed, device=torch.device("cpu"), batch_size=64)
     if model.trainable:
         fit(model, TrainConfig(epochs=epochs, lr=0.01), seed=seed, show_progress=False)
@@ -47,7 +58,7 @@ def test_batch_scores_equal_single_scores(name: str) -> None:
 def test_save_load_round_trip_gives_identical_scores(name: str, tmp_path: Path) -> None:
     model, _ = _trained(name)
     save_checkpoint(model, tmp_path / "ckpt")
-    loaded = load_checkpoint(tmp_path / "ckpt")
+    loaded = load_checkpoint(tmp_path / "ckpt", features=_features(name, model.n_items))
     users = torch.arange(model.n_users)
     torch.testing.assert_close(loaded.score(users), model.score(users), rtol=0, atol=0)
     assert loaded.users == model.users and loaded.items == model.items
@@ -62,7 +73,7 @@ def test_unknown_user_id_raises_naming_it(name: str) -> None:
         model.recommend([0, 12345], k=5)
 
 
-@pytest.mark.parametrize("name", ["bprmf", "neumf", "biasedmf"])
+@pytest.mark.parametrize("name", ["bprmf", "neumf", "biasedmf", "vbpr"])
 def test_same_seed_same_scores_other_seed_differs(name: str) -> None:
     a, _ = _trained(name, seed=3)
     b, _ = _trained(name, seed=3)
@@ -99,3 +110,11 @@ def test_misspelled_config_key_names_the_key() -> None:
 
     with pytest.raises(ConfigError, match="dimm"):
         MODELS.get("bprmf").config_class.from_dict({"dimm": 3})
+
+
+def test_vbpr_rejects_nan_features_naming_the_modality() -> None:
+    ds = block_dataset()
+    feats = np.random.default_rng(0).normal(size=(ds.n_items, 3))
+    feats[4, 1] = np.nan
+    with pytest.raises(ValueError, match="'image'.*NaN"):
+        MODELS.get("vbpr")(MODELS.get("vbpr").config_class(), ds.users, ds.items, features={"image": feats})
