@@ -71,7 +71,7 @@ class Vocabulary:
         keys = raw_ids if isinstance(raw_ids, np.ndarray) else list(raw_ids)  # no list copy
         idx = self._index.get_indexer(pd.Index(keys))
         if missing == "raise" and (idx < 0).any():
-            bad = [raw_ids[i] for i in np.flatnonzero(idx < 0)]
+            bad = [raw_ids[int(i)] for i in np.flatnonzero(idx < 0)]
             raise UnknownIdError(self.kind, bad)
         return idx.astype(np.int64)
 
@@ -160,7 +160,9 @@ class Dataset:
 
     @property
     def timestamps(self) -> np.ndarray:
-        return np.array(self.interactions["timestamp"].to_numpy(), dtype=np.int64)  # a writable copy
+        return np.array(
+            self.interactions["timestamp"].to_numpy(), dtype=np.int64
+        )  # a writable copy
 
     def csr(self, values: str | None = None) -> sp.csr_matrix:
         """User x item CSR matrix. ``values=None`` gives 1.0 per interaction (duplicates
@@ -209,7 +211,7 @@ class Dataset:
             "users": self.n_users,
             "items": self.n_items,
             "interactions": self.n_interactions,
-            "active_users": int(len(active)),
+            "active_users": len(active),
             "active_items": int((item_counts > 0).sum()),
             "density": self.n_interactions / max(1, self.n_users * self.n_items),
             "history_length": {

@@ -35,7 +35,11 @@ class SyntheticConfig(Config):
 
 def make_synthetic(config: SyntheticConfig | None = None, **overrides: Any) -> Dataset:
     """Generate the synthetic data set (``name="synthetic"``)."""
-    cfg = (config or SyntheticConfig()).with_overrides(overrides) if overrides else (config or SyntheticConfig())
+    cfg = (
+        (config or SyntheticConfig()).with_overrides(overrides)
+        if overrides
+        else (config or SyntheticConfig())
+    )
     rng = np.random.default_rng(cfg.seed)
     tastes = rng.normal(size=(cfg.n_users, cfg.dim)) / np.sqrt(cfg.dim)
     factors = rng.normal(size=(cfg.n_items, cfg.dim))
@@ -43,7 +47,8 @@ def make_synthetic(config: SyntheticConfig | None = None, **overrides: Any) -> D
     pop = 1.0 / np.arange(1, cfg.n_items + 1) ** cfg.popularity_skew
     pop = pop[rng.permutation(cfg.n_items)]
     lengths = np.maximum(
-        cfg.min_history, rng.poisson(cfg.mean_history - cfg.min_history, cfg.n_users) + cfg.min_history
+        cfg.min_history,
+        rng.poisson(cfg.mean_history - cfg.min_history, cfg.n_users) + cfg.min_history,
     )
     lengths = np.minimum(lengths, cfg.n_items // 2)
     affinity = tastes @ factors.T * np.sqrt(cfg.dim)  # [U, I], roughly unit variance
@@ -81,7 +86,10 @@ def make_synthetic(config: SyntheticConfig | None = None, **overrides: Any) -> D
         {
             "title": [f"Item {i + 1}" for i in range(cfg.n_items)],
             "year": rng.integers(1950, 2000, cfg.n_items),
-            "genres": [[GENRES[top[i, 0] % len(GENRES)], GENRES[top[i, 1] % len(GENRES)]] for i in range(cfg.n_items)],
+            "genres": [
+                [GENRES[top[i, 0] % len(GENRES)], GENRES[top[i, 1] % len(GENRES)]]
+                for i in range(cfg.n_items)
+            ],
         },
         index=pd.Index(np.arange(1, cfg.n_items + 1)),
     )

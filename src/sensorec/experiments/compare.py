@@ -14,7 +14,7 @@ DEFAULT_MODEL_CONFIGS: dict[str, dict[str, Any]] = {
     "pop": {},
     "bprmf": {"dim": 64, "l2": 1e-4},
     "neumf": {"mf_dim": 32, "mlp_layers": [64, 32, 16], "n_neg": 4},
-    "biasedmf": {"dim": 32, "l2": 0.05},
+    "biasedmf": {"dim": 32, "l2": 0.1},
     "vbpr": {"dim": 32, "content_dim": 32},
 }
 DEFAULT_TRAIN: dict[str, dict[str, Any]] = {
@@ -52,7 +52,9 @@ def compare_models(
     return runs
 
 
-def results_table(runs: Sequence[RunResult], metrics: Sequence[str] = ("ndcg@10", "hr@10", "recall@10", "mrr@10")) -> tuple[list[str], list[list[str]]]:
+def results_table(
+    runs: Sequence[RunResult], metrics: Sequence[str] = ("ndcg@10", "hr@10", "recall@10", "mrr@10")
+) -> tuple[list[str], list[list[str]]]:
     """Header and rows (strings) of a comparison table of test metrics."""
     extra = [m for m in ("rmse", "mae") if any(m in r.metrics["test"] for r in runs)]
     header = ["model", *metrics, *extra, "epochs", "train s"]

@@ -64,7 +64,9 @@ def check_spec(spec: ExperimentSpec) -> None:
     if spec.task not in cls.tasks:
         raise ValueError(f"model {spec.model!r} supports tasks {cls.tasks}, not {spec.task!r}")
     if spec.features and not cls.modalities:
-        raise ValueError(f"model {spec.model!r} takes no content features; got {sorted(spec.features)}")
+        raise ValueError(
+            f"model {spec.model!r} takes no content features; got {sorted(spec.features)}"
+        )
     unknown = sorted(set(spec.features) - set(cls.modalities))
     if unknown:
         raise ValueError(f"model {spec.model!r} accepts modalities {cls.modalities}, not {unknown}")
@@ -109,7 +111,9 @@ def evaluate_split_part(
     if isinstance(spec.eval.candidates, SampledSpec):
         popularity = None
         if spec.eval.candidates.strategy == "popularity":
-            popularity = np.bincount(exclude[0].item_index, minlength=model.n_items).astype(np.float64)
+            popularity = np.bincount(exclude[0].item_index, minlength=model.n_items).astype(
+                np.float64
+            )
         cand = SampledCandidates(
             n=spec.eval.candidates.n, strategy=spec.eval.candidates.strategy, popularity=popularity
         )
@@ -130,7 +134,9 @@ def evaluate_split_part(
         )
 
 
-def evaluate_ratings(model: Recommender, part: Dataset, batch_size: int = 65536) -> dict[str, float]:
+def evaluate_ratings(
+    model: Recommender, part: Dataset, batch_size: int = 65536
+) -> dict[str, float]:
     from sensorec.evaluation.protocol import evaluate_rating
 
     model.eval_mode()
@@ -142,10 +148,15 @@ def evaluate_ratings(model: Recommender, part: Dataset, batch_size: int = 65536)
 
 
 def build_model(
-    spec: ExperimentSpec, dataset: Dataset, features: dict[str, Any] | None = None, **config_overrides: Any
+    spec: ExperimentSpec,
+    dataset: Dataset,
+    features: dict[str, Any] | None = None,
+    **config_overrides: Any,
 ) -> Recommender:
     cls = MODELS.get(spec.model)
-    cfg = cls.config_class.from_dict({**spec.model_params, **config_overrides}, source=f"model_params ({spec.model})")
+    cfg = cls.config_class.from_dict(
+        {**spec.model_params, **config_overrides}, source=f"model_params ({spec.model})"
+    )
     return cls(cfg, dataset.users, dataset.items, task=spec.task, features=features)
 
 
@@ -161,7 +172,9 @@ def train_model(
     return fit(model, spec.train, seed=seed, validate=validate)
 
 
-def _pretrain_neumf(model: Recommender, dataset: Dataset, split: Split, spec: ExperimentSpec, device: torch.device) -> dict[str, Any]:
+def _pretrain_neumf(
+    model: Recommender, dataset: Dataset, split: Split, spec: ExperimentSpec, device: torch.device
+) -> dict[str, Any]:
     from sensorec.models.neumf import NeuMF
 
     assert isinstance(model, NeuMF)
@@ -171,7 +184,11 @@ def _pretrain_neumf(model: Recommender, dataset: Dataset, split: Split, spec: Ex
         sub = build_model(spec, dataset, variant=variant)
         hist = train_model(sub, split, spec, device=device, seed=spec.seed)
         branches[variant] = sub
-        info[variant] = {"epochs": hist.epochs, "best_epoch": hist.best_epoch, "best_value": hist.best_value}
+        info[variant] = {
+            "epochs": hist.epochs,
+            "best_epoch": hist.best_epoch,
+            "best_value": hist.best_value,
+        }
     model.prepare(split.train, seed=spec.seed, device=device, batch_size=spec.train.batch_size)
     model.init_from_pretrained(branches["gmf"], branches["mlp"])  # type: ignore[arg-type]
     return info
@@ -187,7 +204,10 @@ def _hash_arrays(*arrays: np.ndarray) -> str:
 def _git_revision() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
             cwd=Path(__file__).resolve().parent,
         )
         return out.stdout.strip() or None
@@ -209,7 +229,9 @@ def run_experiment(spec: ExperimentSpec, output: str | Path | None = None) -> Ru
         if spec.model != "neumf":
             raise ValueError("pretrain=true is only defined for neumf (GMF + MLP pre-training)")
         pretrain_info = _pretrain_neumf(model, dataset, split, spec, device)
-        history = fit(model, spec.train, seed=spec.seed, validate=_validator(model, split, spec, spec.seed))
+        history = fit(
+            model, spec.train, seed=spec.seed, validate=_validator(model, split, spec, spec.seed)
+        )
     else:
         history = train_model(model, split, spec, device=device, seed=spec.seed)
     train_s = time.perf_counter() - t0
@@ -226,7 +248,9 @@ def run_experiment(spec: ExperimentSpec, output: str | Path | None = None) -> Ru
     if split.valid.n_interactions:
         valid_res = evaluate_split_part(model, split.valid, [split.train], spec, seed=spec.seed)
         result["valid"].update(valid_res.means)
-    test_res = evaluate_split_part(model, split.test, [split.train, split.valid], spec, seed=spec.seed)
+    test_res = evaluate_split_part(
+        model, split.test, [split.train, split.valid], spec, seed=spec.seed
+    )
     result["test"].update(test_res.means)
     per_user = dict(test_res.per_user)
     test_users = test_res.users
@@ -240,7 +264,9 @@ def run_experiment(spec: ExperimentSpec, output: str | Path | None = None) -> Ru
         "ranking": test_res.protocol,
         "task": spec.task,
         "test_excludes": ["train", "valid"],
-        "model_selection": f"early stopping on valid {spec.train.monitor}" if model.trainable else "none",
+        "model_selection": f"early stopping on valid {spec.train.monitor}"
+        if model.trainable
+        else "none",
     }
     result["model"] = spec.model
     result["dataset"] = {"name": dataset.name, **_summary(dataset)}
@@ -269,11 +295,20 @@ def run_experiment(spec: ExperimentSpec, output: str | Path | None = None) -> Ru
         "python": platform.python_version(),
         "git": _git_revision(),
         "device": str(device),
-        "data_hash": _hash_arrays(dataset.user_index, dataset.item_index, dataset.ratings, dataset.timestamps),
-        "split_hash": _hash_arrays(split.test.user_index, split.test.item_index, split.valid.user_index, split.valid.item_index),
+        "data_hash": _hash_arrays(
+            dataset.user_index, dataset.item_index, dataset.ratings, dataset.timestamps
+        ),
+        "split_hash": _hash_arrays(
+            split.test.user_index,
+            split.test.item_index,
+            split.valid.user_index,
+            split.valid.item_index,
+        ),
         "features": {m: getattr(f, "manifest_hash", None) for m, f in features.items()},
     }
-    run = RunResult(spec=spec, model=model, metrics=result, per_user=per_user, test_users=test_users)
+    run = RunResult(
+        spec=spec, model=model, metrics=result, per_user=per_user, test_users=test_users
+    )
     if output is not None:
         write_run(run, output)
     return run
@@ -291,7 +326,9 @@ def _validator(
         if "@" not in monitor:
             raise ValueError(f"monitor {monitor!r} must be rmse, mae or METRIC@K (e.g. ndcg@10)")
         name, k = monitor.split("@")
-        res = evaluate_split_part(model, split.valid, [split.train], spec, seed=seed, ks=(int(k),), metrics=(name,))
+        res = evaluate_split_part(
+            model, split.valid, [split.train], spec, seed=seed, ks=(int(k),), metrics=(name,)
+        )
         return dict(res.means)
 
     return validate
@@ -309,8 +346,9 @@ def write_run(run: RunResult, output: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(run.metrics, indent=2, default=_json_default))
     (out / "spec.yaml").write_text(yaml.safe_dump(run.spec.to_dict(), sort_keys=False))
-    if run.per_user:
-        np.savez(out / "per_user.npz", users=run.test_users, **run.per_user)
+    if run.per_user and run.test_users is not None:
+        arrays: dict[str, Any] = {"users": run.test_users, **run.per_user}
+        np.savez(out / "per_user.npz", **arrays)
     save_checkpoint(run.model, out / "checkpoint", extra={"experiment_hash": run.spec.hash()})
     return out
 

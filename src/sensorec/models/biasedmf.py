@@ -18,12 +18,14 @@ from sensorec.models.base import MODELS, ModelConfig, TorchRecommender
 
 class BiasedMFConfig(ModelConfig):
     dim: int = 32
-    l2: float = 0.05  # L2 on factors and biases of the batch (per example)
+    l2: float = 0.1  # L2 on factors and biases of the batch (per example)
     init_std: float = 0.01
 
 
 class BiasedMFModule(nn.Module):
-    def __init__(self, n_users: int, n_items: int, dim: int, init_std: float, generator: torch.Generator) -> None:
+    def __init__(
+        self, n_users: int, n_items: int, dim: int, init_std: float, generator: torch.Generator
+    ) -> None:
         super().__init__()
         self.user = nn.Embedding(n_users, dim)
         self.item = nn.Embedding(n_items, dim)
@@ -38,12 +40,16 @@ class BiasedMFModule(nn.Module):
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         dot = (self.user(users) * self.item(items)).sum(-1)
-        return self.global_bias + self.user_bias(users)[:, 0] + self.item_bias(items)[:, 0] + dot  # [B]
+        return (
+            self.global_bias + self.user_bias(users)[:, 0] + self.item_bias(items)[:, 0] + dot
+        )  # [B]
 
     def score_all(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
         item_w = self.item.weight if items is None else self.item(items)
         item_b = self.item_bias.weight[:, 0] if items is None else self.item_bias(items)[:, 0]
-        return self.global_bias + self.user_bias(users) + item_b[None, :] + self.user(users) @ item_w.T  # [B, C]
+        return (
+            self.global_bias + self.user_bias(users) + item_b[None, :] + self.user(users) @ item_w.T
+        )  # [B, C]
 
 
 @MODELS.register("biasedmf")
@@ -51,12 +57,17 @@ class BiasedMF(TorchRecommender):
     name = "biasedmf"
     config_class = BiasedMFConfig
     config: BiasedMFConfig
+    module: BiasedMFModule
     tasks = ("rating", "ranking")
 
     def build_module(self, generator: torch.Generator) -> nn.Module:
-        return BiasedMFModule(self.n_users, self.n_items, self.config.dim, self.config.init_std, generator)
+        return BiasedMFModule(
+            self.n_users, self.n_items, self.config.dim, self.config.init_std, generator
+        )
 
-    def prepare(self, train: Dataset, *, seed: int, device: torch.device, batch_size: int = 2048) -> None:
+    def prepare(
+        self, train: Dataset, *, seed: int, device: torch.device, batch_size: int = 2048
+    ) -> None:
         if not train.has_ratings:
             raise ValueError("biasedmf needs explicit ratings; the training data has none")
         super().prepare(train, seed=seed, device=device, batch_size=batch_size)
@@ -80,8 +91,10 @@ class BiasedMF(TorchRecommender):
         m = self.module
         pred = m(u, i)
         reg = (
-            m.user(u).pow(2).sum() + m.item(i).pow(2).sum()
-            + m.user_bias(u).pow(2).sum() + m.item_bias(i).pow(2).sum()
+            m.user(u).pow(2).sum()
+            + m.item(i).pow(2).sum()
+            + m.user_bias(u).pow(2).sum()
+            + m.item_bias(i).pow(2).sum()
         ) / len(u)
         return torch.mean((pred - r) ** 2) + self.config.l2 * reg
 
@@ -89,4 +102,6 @@ class BiasedMF(TorchRecommender):
         return self.module(users.to(self.device), items.to(self.device))
 
     def score(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
-        return self.module.score_all(users.to(self.device), None if items is None else items.to(self.device))
+        return self.module.score_all(
+            users.to(self.device), None if items is None else items.to(self.device)
+        )

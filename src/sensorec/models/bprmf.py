@@ -27,7 +27,9 @@ class BPRMFConfig(ModelConfig):
 class MFModule(nn.Module):
     """User and item embeddings; ``forward(users [B], items [B]) -> scores [B]``."""
 
-    def __init__(self, n_users: int, n_items: int, dim: int, init_std: float, generator: torch.Generator) -> None:
+    def __init__(
+        self, n_users: int, n_items: int, dim: int, init_std: float, generator: torch.Generator
+    ) -> None:
         super().__init__()
         self.user = nn.Embedding(n_users, dim)
         self.item = nn.Embedding(n_items, dim)
@@ -46,7 +48,9 @@ class MFModule(nn.Module):
 class PairwiseBatches:
     """Shuffled (user, positive, negative) triples of one epoch, on the model's device."""
 
-    def __init__(self, train: Dataset, batch_size: int, device: torch.device, n_neg: int = 1) -> None:
+    def __init__(
+        self, train: Dataset, batch_size: int, device: torch.device, n_neg: int = 1
+    ) -> None:
         self.users = train.user_index
         self.items = train.item_index
         self.sampler = NegativeSampler(train.csr())
@@ -75,11 +79,16 @@ class BPRMF(TorchRecommender):
     name = "bprmf"
     config_class = BPRMFConfig
     config: BPRMFConfig
+    module: MFModule
 
     def build_module(self, generator: torch.Generator) -> nn.Module:
-        return MFModule(self.n_users, self.n_items, self.config.dim, self.config.init_std, generator)
+        return MFModule(
+            self.n_users, self.n_items, self.config.dim, self.config.init_std, generator
+        )
 
-    def prepare(self, train: Dataset, *, seed: int, device: torch.device, batch_size: int = 2048) -> None:
+    def prepare(
+        self, train: Dataset, *, seed: int, device: torch.device, batch_size: int = 2048
+    ) -> None:
         super().prepare(train, seed=seed, device=device, batch_size=batch_size)
         self._data = PairwiseBatches(train, batch_size, device)
 
@@ -99,4 +108,6 @@ class BPRMF(TorchRecommender):
         return -F.logsigmoid(diff).mean() + self.config.l2 * reg
 
     def score(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
-        return self.module.score_all(users.to(self.device), None if items is None else items.to(self.device))
+        return self.module.score_all(
+            users.to(self.device), None if items is None else items.to(self.device)
+        )

@@ -48,7 +48,9 @@ class NeuMFConfig(ModelConfig):
 class NeuMFModule(nn.Module):
     """``forward(users [B], items [B]) -> logits [B]``."""
 
-    def __init__(self, n_users: int, n_items: int, cfg: NeuMFConfig, generator: torch.Generator) -> None:
+    def __init__(
+        self, n_users: int, n_items: int, cfg: NeuMFConfig, generator: torch.Generator
+    ) -> None:
         super().__init__()
         self.variant = cfg.variant
         half = cfg.mlp_layers[0] // 2
@@ -69,10 +71,14 @@ class NeuMFModule(nn.Module):
         with torch.no_grad():
             for mod in self.modules():
                 if isinstance(mod, nn.Embedding):
-                    mod.weight.copy_(torch.randn(mod.weight.shape, generator=generator) * cfg.init_std)
+                    mod.weight.copy_(
+                        torch.randn(mod.weight.shape, generator=generator) * cfg.init_std
+                    )
                 elif isinstance(mod, nn.Linear):
                     bound = (6.0 / (mod.in_features + mod.out_features)) ** 0.5  # Xavier uniform
-                    mod.weight.copy_((torch.rand(mod.weight.shape, generator=generator) * 2 - 1) * bound)
+                    mod.weight.copy_(
+                        (torch.rand(mod.weight.shape, generator=generator) * 2 - 1) * bound
+                    )
                     mod.bias.zero_()
 
     def hidden(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -92,12 +98,15 @@ class NeuMF(TorchRecommender):
     name = "neumf"
     config_class = NeuMFConfig
     config: NeuMFConfig
+    module: NeuMFModule
     tasks = ("ranking", "rating")
 
     def build_module(self, generator: torch.Generator) -> nn.Module:
         return NeuMFModule(self.n_users, self.n_items, self.config, generator)
 
-    def prepare(self, train: Dataset, *, seed: int, device: torch.device, batch_size: int = 2048) -> None:
+    def prepare(
+        self, train: Dataset, *, seed: int, device: torch.device, batch_size: int = 2048
+    ) -> None:
         super().prepare(train, seed=seed, device=device, batch_size=batch_size)
         self._u = train.user_index
         self._i = train.item_index
@@ -120,7 +129,9 @@ class NeuMF(TorchRecommender):
             negs = self._sampler.sample(self._u, rng, k).reshape(-1)
             users = np.concatenate([self._u, np.repeat(self._u, k)])
             items = np.concatenate([self._i, negs])
-            labels = np.concatenate([np.ones(len(self._u), np.float32), np.zeros(len(negs), np.float32)])
+            labels = np.concatenate(
+                [np.ones(len(self._u), np.float32), np.zeros(len(negs), np.float32)]
+            )
         order = rng.permutation(len(users))
         u_t = torch.from_numpy(users[order]).to(self.device)
         i_t = torch.from_numpy(items[order]).to(self.device)
@@ -141,7 +152,11 @@ class NeuMF(TorchRecommender):
 
     def score(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
         users = users.to(self.device)
-        items = torch.arange(self.n_items, device=self.device) if items is None else items.to(self.device)
+        items = (
+            torch.arange(self.n_items, device=self.device)
+            if items is None
+            else items.to(self.device)
+        )
         b, c = len(users), len(items)
         uu = users.repeat_interleave(c)
         ii = items.repeat(b)
@@ -149,7 +164,11 @@ class NeuMF(TorchRecommender):
 
     def init_from_pretrained(self, gmf: NeuMF, mlp: NeuMF, alpha: float = 0.5) -> None:
         """Copy the branches of pre-trained ``gmf`` and ``mlp`` variants into this NeuMF."""
-        if self.config.variant != "neumf" or gmf.config.variant != "gmf" or mlp.config.variant != "mlp":
+        if (
+            self.config.variant != "neumf"
+            or gmf.config.variant != "gmf"
+            or mlp.config.variant != "mlp"
+        ):
             raise ValueError("init_from_pretrained needs a neumf model, a gmf and an mlp variant")
         m, g, p = self.module, gmf.module, mlp.module
         with torch.no_grad():

@@ -48,7 +48,9 @@ def stack_features(features: Mapping[str, Any], n_items: int) -> np.ndarray:
         mat = np.asarray(getattr(value, "features", value), dtype=np.float64)
         mask = np.asarray(getattr(value, "mask", np.ones(len(mat), bool)), dtype=bool)
         if mat.shape[0] != n_items:
-            raise ValueError(f"features {name!r} have {mat.shape[0]} rows, the vocabulary {n_items} items")
+            raise ValueError(
+                f"features {name!r} have {mat.shape[0]} rows, the vocabulary {n_items} items"
+            )
         if not np.isfinite(mat[mask]).all():
             raise ValueError(f"features {name!r} contain NaN/inf for available items")
         out = np.zeros_like(mat)
@@ -63,14 +65,25 @@ def stack_features(features: Mapping[str, Any], n_items: int) -> np.ndarray:
 class VBPRModule(nn.Module):
     """``score_all(users [B], items [C] | None) -> [B, C]``; content is a fixed buffer."""
 
-    def __init__(self, n_users: int, content: torch.Tensor, cfg: VBPRConfig, generator: torch.Generator) -> None:
+    def __init__(
+        self, n_users: int, content: torch.Tensor, cfg: VBPRConfig, generator: torch.Generator
+    ) -> None:
         super().__init__()
         n_items, d_f = content.shape
+        self.content: torch.Tensor
         self.register_buffer("content", content)  # [I, D_f]
-        self.gamma_u = nn.Parameter(torch.randn(n_users, cfg.dim, generator=generator) * cfg.init_std)
-        self.gamma_i = nn.Parameter(torch.randn(n_items, cfg.dim, generator=generator) * cfg.init_std)
-        self.theta_u = nn.Parameter(torch.randn(n_users, cfg.content_dim, generator=generator) * cfg.init_std)
-        self.E = nn.Parameter(torch.randn(d_f, cfg.content_dim, generator=generator) * cfg.init_std / d_f**0.5)
+        self.gamma_u = nn.Parameter(
+            torch.randn(n_users, cfg.dim, generator=generator) * cfg.init_std
+        )
+        self.gamma_i = nn.Parameter(
+            torch.randn(n_items, cfg.dim, generator=generator) * cfg.init_std
+        )
+        self.theta_u = nn.Parameter(
+            torch.randn(n_users, cfg.content_dim, generator=generator) * cfg.init_std
+        )
+        self.E = nn.Parameter(
+            torch.randn(d_f, cfg.content_dim, generator=generator) * cfg.init_std / d_f**0.5
+        )
         self.beta_i = nn.Parameter(torch.zeros(n_items))
         self.beta_content = nn.Parameter(torch.zeros(d_f))
 
@@ -94,6 +107,7 @@ class VBPR(TorchRecommender):
     name = "vbpr"
     config_class = VBPRConfig
     config: VBPRConfig
+    module: VBPRModule
     modalities = ("text", "image", "audio", "video")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -105,7 +119,9 @@ class VBPR(TorchRecommender):
     def build_module(self, generator: torch.Generator) -> nn.Module:
         return VBPRModule(self.n_users, self._content, self.config, generator)
 
-    def prepare(self, train: Dataset, *, seed: int, device: torch.device, batch_size: int = 2048) -> None:
+    def prepare(
+        self, train: Dataset, *, seed: int, device: torch.device, batch_size: int = 2048
+    ) -> None:
         super().prepare(train, seed=seed, device=device, batch_size=batch_size)
         self._data = PairwiseBatches(train, batch_size, device)
 
@@ -121,12 +137,19 @@ class VBPR(TorchRecommender):
         m = self.module
         diff = m(u, i) - m(u, j)
         reg = (
-            m.gamma_u[u].pow(2).sum() + m.theta_u[u].pow(2).sum()
-            + m.gamma_i[i].pow(2).sum() + m.gamma_i[j].pow(2).sum()
-            + m.beta_i[i].pow(2).sum() + m.beta_i[j].pow(2).sum()
+            m.gamma_u[u].pow(2).sum()
+            + m.theta_u[u].pow(2).sum()
+            + m.gamma_i[i].pow(2).sum()
+            + m.gamma_i[j].pow(2).sum()
+            + m.beta_i[i].pow(2).sum()
+            + m.beta_i[j].pow(2).sum()
         ) / len(u)
         reg_content = m.E.pow(2).sum() + m.beta_content.pow(2).sum()
-        return -F.logsigmoid(diff).mean() + self.config.l2 * reg + self.config.l2_content * reg_content
+        return (
+            -F.logsigmoid(diff).mean() + self.config.l2 * reg + self.config.l2_content * reg_content
+        )
 
     def score(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
-        return self.module.score_all(users.to(self.device), None if items is None else items.to(self.device))
+        return self.module.score_all(
+            users.to(self.device), None if items is None else items.to(self.device)
+        )

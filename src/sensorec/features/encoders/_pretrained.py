@@ -7,17 +7,19 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 
-from sensorec.features.base import C, Encoder, EncoderConfig
+from sensorec.features.base import Encoder, EncoderConfig
 from sensorec.utils import resolve_device
 
 logger = logging.getLogger("sensorec.features")
 
 T = TypeVar("T")
+M = TypeVar("M", bound=torch.nn.Module)
 
 
 class ModelLoadError(RuntimeError):
@@ -34,6 +36,9 @@ class PretrainedEncoderConfig(EncoderConfig):
 
     model: str
     revision: str | None = None
+
+
+PC = TypeVar("PC", bound=PretrainedEncoderConfig)
 
 
 def is_local_dir(model: str) -> bool:
@@ -88,10 +93,10 @@ def directory_sha256(root: str | Path) -> str:
     if cached is not None:
         return cached
     digest = hashlib.sha256()
-    for rel, size, _, p in files:
-        digest.update(f"{rel}\0{size}\0".encode())
+    for name, size, _, p in files:
+        digest.update(f"{name}\0{size}\0".encode())
         with open(p, "rb") as fh:
-            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+            for block in iter(partial(fh.read, 1 << 20), b""):
                 digest.update(block)
     value = digest.hexdigest()
     with _HASH_LOCK:
@@ -136,7 +141,7 @@ def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-class PretrainedEncoder(Encoder[C]):
+class PretrainedEncoder(Encoder[PC]):
     """Base of the torch encoders: resolves the device, adds the weights to ``fingerprint``."""
 
     #: Bump when the way features are computed from the model output changes.
@@ -144,7 +149,7 @@ class PretrainedEncoder(Encoder[C]):
     #: Directory or hub name whose files identify the weights (``config.model`` by default).
     _weights_source: str
 
-    def __init__(self, config: C) -> None:
+    def __init__(self, config: PC) -> None:
         super().__init__(config)
         self.device = resolve_device(config.device)
         self._weights_source = config.model
@@ -158,6 +163,34 @@ class PretrainedEncoder(Encoder[C]):
             "code_version": self.code_version,
             "weights": self._weights_info,
         }
+
+
+def eval_on_device(model: M, device: torch.device) -> M:
+    """``model.to(device).eval()``, typed through ``torch.nn.Module``.
+
+    Transformers wraps ``PreTrainedModel.to`` in ``functools.wraps``, which the type stubs
+    describe as an unbound function, so calling it on a model directly does not type-check.
+    """
+    return model.to(device).eval()
+
+
+def config_int(config: Any, *path: str) -> int:
+    """An integer field of a transformers config, following ``path`` through sub-configs
+    (``config_int(cfg, "vision_config", "image_size")``).
+
+    Transformers types many fields loosely (``int | None``, ``dict | SubConfig | None``);
+    this reads them as the loaded model has them and fails clearly when one is not an int.
+    """
+    value = config
+    try:
+        for name in path:
+            value = getattr(value, name)
+        return int(value)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ModelLoadError(
+            f"model config field {'.'.join(path)} is missing or not an integer "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def l2_normalize(x: torch.Tensor) -> torch.Tensor:

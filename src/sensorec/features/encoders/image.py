@@ -16,6 +16,8 @@ from sensorec.features.encoders._pretrained import (
     PretrainedEncoder,
     PretrainedEncoderConfig,
     batches,
+    config_int,
+    eval_on_device,
     l2_normalize,
     load_pretrained,
 )
@@ -95,11 +97,14 @@ class ClipImageEncoder(PretrainedEncoder[ClipImageConfig]):
         self.model = load_pretrained(
             CLIPModel.from_pretrained, config.model, config.revision, "CLIP model"
         )
-        self.model.to(self.device).eval()
+        eval_on_device(self.model, self.device)
         self.processor = load_image_processor(
-            config.model, config.revision, "clip", int(self.model.config.vision_config.image_size)
+            config.model,
+            config.revision,
+            "clip",
+            config_int(self.model.config, "vision_config", "image_size"),
         )
-        self._dim = int(self.model.config.projection_dim)
+        self._dim = config_int(self.model.config, "projection_dim")
 
     @property
     def dim(self) -> int:
@@ -147,11 +152,11 @@ class ViTImageEncoder(PretrainedEncoder[ViTImageConfig]):
         self.model = load_pretrained(
             ViTModel.from_pretrained, config.model, config.revision, "ViT model"
         )
-        self.model.to(self.device).eval()
+        eval_on_device(self.model, self.device)
         self.processor = load_image_processor(
-            config.model, config.revision, "vit", int(self.model.config.image_size)
+            config.model, config.revision, "vit", config_int(self.model.config, "image_size")
         )
-        self._dim = int(self.model.config.hidden_size)
+        self._dim = config_int(self.model.config, "hidden_size")
 
     @property
     def dim(self) -> int:

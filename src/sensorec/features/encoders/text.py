@@ -17,6 +17,8 @@ from sensorec.features.encoders._pretrained import (
     PretrainedEncoder,
     PretrainedEncoderConfig,
     batches,
+    config_int,
+    eval_on_device,
     l2_normalize,
     load_pretrained,
 )
@@ -94,7 +96,13 @@ class SbertEncoder(PretrainedEncoder[SbertConfig]):
             getattr(self.model, "get_embedding_dimension", None)
             or self.model.get_sentence_embedding_dimension
         )
-        self._dim = int(get_dim())
+        dim = get_dim()
+        if dim is None:
+            raise ModelLoadError(
+                f"the sentence-transformers model {config.model!r} does not report its "
+                "embedding dimension"
+            )
+        self._dim = int(dim)
 
     @property
     def dim(self) -> int:
@@ -152,8 +160,8 @@ class HFTextEncoder(PretrainedEncoder[HFTextConfig]):
         self.model = load_pretrained(
             AutoModel.from_pretrained, config.model, config.revision, "text model"
         )
-        self.model.to(self.device).eval()
-        self._dim = int(self.model.config.hidden_size)
+        eval_on_device(self.model, self.device)
+        self._dim = config_int(self.model.config, "hidden_size")
 
     @property
     def dim(self) -> int:
@@ -216,10 +224,11 @@ class ClipTextEncoder(PretrainedEncoder[ClipTextConfig]):
         self.model = load_pretrained(
             CLIPModel.from_pretrained, config.model, config.revision, "CLIP model"
         )
-        self.model.to(self.device).eval()
-        self._dim = int(self.model.config.projection_dim)
+        eval_on_device(self.model, self.device)
+        self._dim = config_int(self.model.config, "projection_dim")
         self._max_length = min(
-            config.max_length, int(self.model.config.text_config.max_position_embeddings)
+            config.max_length,
+            config_int(self.model.config, "text_config", "max_position_embeddings"),
         )
 
     @property
