@@ -20,10 +20,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, shared_data_dir, write_json  # noqa: E402
-
-from sensorec.experiments.compare import default_spec  # noqa: E402
-from sensorec.experiments.runner import run_experiment  # noqa: E402
+from common import machine, shared_data_dir, write_json
+from sensorec.experiments.compare import default_spec
+from sensorec.experiments.runner import run_experiment
 
 
 def data_spec(dataset: str) -> dict[str, Any]:
@@ -52,9 +51,13 @@ def main() -> None:
     ap.add_argument("--dataset", default="ml-100k")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--models", nargs="+", default=["pop", "bprmf", "neumf"])
-    ap.add_argument("--rating", action="store_true", help="also run biasedmf on a random 80/20 split")
+    ap.add_argument(
+        "--rating", action="store_true", help="also run biasedmf on a random 80/20 split"
+    )
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--set", nargs="*", default=[], help="model.key=value overrides, e.g. neumf.train.epochs=30")
+    ap.add_argument(
+        "--set", nargs="*", default=[], help="model.key=value overrides, e.g. neumf.train.epochs=30"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     overrides: dict[str, dict[str, Any]] = {}
@@ -67,7 +70,9 @@ def main() -> None:
     for model in args.models:
         per_seed = []
         for seed in args.seeds:
-            spec = default_spec(model, data=data, split={"name": "loo"}, seed=seed, **overrides.get(model, {}))
+            spec = default_spec(
+                model, data=data, split={"name": "loo"}, seed=seed, **overrides.get(model, {})
+            )
             t0 = time.perf_counter()
             run = run_experiment(spec)
             m = run.metrics
@@ -82,12 +87,18 @@ def main() -> None:
                     "wall_s": time.perf_counter() - t0,
                 }
             )
-            print(f"{args.dataset} {model} seed {seed}: ndcg@10={m['test']['ndcg@10']:.4f} "
-                  f"hr@10={m['test']['hr@10']:.4f} epochs={m['timing']['epochs']} "
-                  f"s/epoch={m['timing']['s_per_epoch']:.3f}", flush=True)
+            print(
+                f"{args.dataset} {model} seed {seed}: ndcg@10={m['test']['ndcg@10']:.4f} "
+                f"hr@10={m['test']['hr@10']:.4f} epochs={m['timing']['epochs']} "
+                f"s/epoch={m['timing']['s_per_epoch']:.3f}",
+                flush=True,
+            )
         runs[model] = {
             "per_seed": per_seed,
-            "summary": {k: summarise([r["test"][k] for r in per_seed]) for k in ("ndcg@10", "hr@10", "recall@10", "mrr@10")},
+            "summary": {
+                k: summarise([r["test"][k] for r in per_seed])
+                for k in ("ndcg@10", "hr@10", "recall@10", "mrr@10")
+            },
             "s_per_epoch": summarise([r["timing"]["s_per_epoch"] for r in per_seed]),
         }
         protocol = m["protocol"]
@@ -104,15 +115,35 @@ def main() -> None:
         per_seed = []
         for seed in args.seeds:
             spec = default_spec(
-                "biasedmf", data=data, split={"name": "random", "params": {"ratios": [0.8, 0.2], "valid_ratio": 0.1}},
-                task="rating", seed=seed, **overrides.get("biasedmf", {}),
+                "biasedmf",
+                data=data,
+                split={"name": "random", "params": {"ratios": [0.8, 0.2], "valid_ratio": 0.1}},
+                task="rating",
+                seed=seed,
+                **overrides.get("biasedmf", {}),
             )
             m = run_experiment(spec).metrics
-            per_seed.append({"seed": seed, "test": {"rmse": m["test"]["rmse"], "mae": m["test"]["mae"]},
-                             "valid": {k: m["valid"][k] for k in ("rmse", "mae")}, "timing": m["timing"],
-                             "protocol": {k: m["protocol"][k] for k in ("split", "split_params")}})
-            print(f"{args.dataset} biasedmf seed {seed}: rmse={m['test']['rmse']:.4f} mae={m['test']['mae']:.4f}", flush=True)
-        payload["rating"] = {"biasedmf": {"per_seed": per_seed, "summary": {k: summarise([r["test"][k] for r in per_seed]) for k in ("rmse", "mae")}}}
+            per_seed.append(
+                {
+                    "seed": seed,
+                    "test": {"rmse": m["test"]["rmse"], "mae": m["test"]["mae"]},
+                    "valid": {k: m["valid"][k] for k in ("rmse", "mae")},
+                    "timing": m["timing"],
+                    "protocol": {k: m["protocol"][k] for k in ("split", "split_params")},
+                }
+            )
+            print(
+                f"{args.dataset} biasedmf seed {seed}: rmse={m['test']['rmse']:.4f} mae={m['test']['mae']:.4f}",
+                flush=True,
+            )
+        payload["rating"] = {
+            "biasedmf": {
+                "per_seed": per_seed,
+                "summary": {
+                    k: summarise([r["test"][k] for r in per_seed]) for k in ("rmse", "mae")
+                },
+            }
+        }
     path = write_json(f"foundation_{args.dataset}.json", payload)
     print(f"wrote {path}")
 

@@ -13,8 +13,21 @@ runner = CliRunner()
 def test_train_writes_metrics(tmp_path: Path) -> None:
     res = runner.invoke(
         app,
-        ["train", "--model", "bprmf", "--dataset", "synthetic", "--seed", "1", "--set", "train.epochs=2",
-         "--set", "data.options={n_users: 80, n_items: 60}", "--output", str(tmp_path)],
+        [
+            "train",
+            "--model",
+            "bprmf",
+            "--dataset",
+            "synthetic",
+            "--seed",
+            "1",
+            "--set",
+            "train.epochs=2",
+            "--set",
+            "data.options={n_users: 80, n_items: 60}",
+            "--output",
+            str(tmp_path),
+        ],
     )
     assert res.exit_code == 0, res.output
     m = json.loads((tmp_path / "metrics.json").read_text())
@@ -24,7 +37,16 @@ def test_train_writes_metrics(tmp_path: Path) -> None:
 
 def test_model_without_content_refuses_features(tmp_path: Path) -> None:
     res = runner.invoke(
-        app, ["train", "--model", "pop", "--features", f"image={tmp_path}", "--output", str(tmp_path / "o")]
+        app,
+        [
+            "train",
+            "--model",
+            "pop",
+            "--features",
+            f"image={tmp_path}",
+            "--output",
+            str(tmp_path / "o"),
+        ],
     )
     assert res.exit_code != 0
     assert "takes no content features" in str(res.exception)

@@ -60,8 +60,11 @@ def test_test_split_is_evaluated_once_after_training(monkeypatch: pytest.MonkeyP
 
 def test_rating_task_reports_rmse_and_mae() -> None:
     spec = default_spec(
-        "biasedmf", data=SMALL, split={"name": "random", "params": {"ratios": [0.8, 0.1, 0.1]}},
-        task="rating", train={"epochs": 5},
+        "biasedmf",
+        data=SMALL,
+        split={"name": "random", "params": {"ratios": [0.8, 0.1, 0.1]}},
+        task="rating",
+        train={"epochs": 5},
     )
     m = runner.run_experiment(spec).metrics
     assert 0.3 < m["test"]["rmse"] < 2.0
@@ -89,7 +92,9 @@ def test_yaml_experiment_with_base_and_overrides(tmp_path: Path) -> None:
     (tmp_path / "base.yaml").write_text("data:\n  name: synthetic\ntrain:\n  epochs: 3\n")
     (tmp_path / "exp.yaml").write_text("base: base.yaml\nmodel: pop\nseed: 2\n")
     spec = ExperimentSpec.from_yaml(tmp_path / "exp.yaml", {"train.lr": 0.5})
-    assert spec.model == "pop" and spec.train.epochs == 3 and spec.train.lr == 0.5 and spec.seed == 2
+    assert (
+        spec.model == "pop" and spec.train.epochs == 3 and spec.train.lr == 0.5 and spec.seed == 2
+    )
     (tmp_path / "bad.yaml").write_text("trian:\n  epochs: 3\n")
     with pytest.raises(ConfigError, match="trian"):
         ExperimentSpec.from_yaml(tmp_path / "bad.yaml")

@@ -32,7 +32,9 @@ def _trained(name: str, seed: int = 0, epochs: int = 3):
     split = leave_one_out(ds)
     cls = MODELS.get(name)
     model = cls(
-        cls.config_class.from_dict(DEFAULT_MODEL_CONFIGS[name]), ds.users, ds.items,
+        cls.config_class.from_dict(DEFAULT_MODEL_CONFIGS[name]),
+        ds.users,
+        ds.items,
         features=_features(name, ds.n_items),
     )
     model.prepare(split.train, seed=seed, device=torch.device("cpu"), batch_size=64)
@@ -116,5 +118,7 @@ def test_vbpr_rejects_nan_features_naming_the_modality() -> None:
     ds = block_dataset()
     feats = np.random.default_rng(0).normal(size=(ds.n_items, 3))
     feats[4, 1] = np.nan
-    with pytest.raises(ValueError, match="'image'.*NaN"):
-        MODELS.get("vbpr")(MODELS.get("vbpr").config_class(), ds.users, ds.items, features={"image": feats})
+    with pytest.raises(ValueError, match=r"'image'.*NaN"):
+        MODELS.get("vbpr")(
+            MODELS.get("vbpr").config_class(), ds.users, ds.items, features={"image": feats}
+        )

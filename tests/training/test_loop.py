@@ -38,7 +38,14 @@ def test_early_stopping_restores_the_best_epoch() -> None:
     def remember(epoch, _history) -> None:
         snapshots[epoch] = model.module.user.weight.detach().clone()
 
-    hist = fit(model, TrainConfig(epochs=8, patience=3), seed=0, validate=validate, on_epoch_end=remember, show_progress=False)
+    hist = fit(
+        model,
+        TrainConfig(epochs=8, patience=3),
+        seed=0,
+        validate=validate,
+        on_epoch_end=remember,
+        show_progress=False,
+    )
     assert hist.best_epoch == 2
     assert hist.epochs == 5 and hist.stopped_early
     torch.testing.assert_close(model.module.user.weight, snapshots[2])
@@ -48,8 +55,11 @@ def test_minimised_monitor() -> None:
     model = _model()
     values = iter([1.0, 0.9, 0.95, 0.97])
     hist = fit(
-        model, TrainConfig(epochs=4, patience=5, monitor="rmse"), seed=0,
-        validate=lambda: {"rmse": next(values)}, show_progress=False,
+        model,
+        TrainConfig(epochs=4, patience=5, monitor="rmse"),
+        seed=0,
+        validate=lambda: {"rmse": next(values)},
+        show_progress=False,
     )
     assert hist.best_epoch == 2
     assert np.isclose(hist.best_value, 0.9)
@@ -58,4 +68,10 @@ def test_minimised_monitor() -> None:
 def test_missing_monitor_is_an_error() -> None:
     model = _model()
     with pytest.raises(KeyError, match="ndcg@10"):
-        fit(model, TrainConfig(epochs=1), seed=0, validate=lambda: {"hr@10": 0.1}, show_progress=False)
+        fit(
+            model,
+            TrainConfig(epochs=1),
+            seed=0,
+            validate=lambda: {"hr@10": 0.1},
+            show_progress=False,
+        )

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="sensorec: multisensory recommendation.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="sensorec: multisensory recommendation.", no_args_is_help=True, add_completion=False
+)
 data_app = typer.Typer(help="Inspect data sets.", no_args_is_help=True)
 features_app = typer.Typer(help="Extract and inspect item content features.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -39,14 +41,21 @@ def _parse_features(values: list[str]) -> dict[str, str]:
 
 
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details.")) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 @data_app.command("describe")
 def data_describe(
     dataset: str = typer.Argument(..., help="synthetic | ml-100k | ml-1m | path to a table"),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the data set (else $SENSOREC_DATA)."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Folder holding the data set (else $SENSOREC_DATA)."
+    ),
 ) -> None:
     """Print statistics of a data set."""
     from sensorec.data.sources import load_dataset
@@ -57,17 +66,33 @@ def data_describe(
 
 @app.command("train")
 def train(
-    model: Optional[str] = typer.Option(None, "--model", help="Model name (see `sensorec models`); default bprmf."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="synthetic (default) | ml-100k | ml-1m | path"),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data folder (else $SENSOREC_DATA, else the user cache)."),
-    split: Optional[str] = typer.Option(None, "--split", help="loo (default) | ratio | random | temporal"),
-    task: Optional[str] = typer.Option(None, "--task", help="ranking (default) | rating"),
-    config: Optional[Path] = typer.Option(None, "--config", help="YAML experiment file; flags override it."),
-    seed: Optional[int] = typer.Option(None, "--seed"),
-    device: Optional[str] = typer.Option(None, "--device", help="cpu | cuda | auto (default: $SENSOREC_DEVICE or cpu)"),
+    model: str | None = typer.Option(
+        None, "--model", help="Model name (see `sensorec models`); default bprmf."
+    ),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="synthetic (default) | ml-100k | ml-1m | path"
+    ),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Data folder (else $SENSOREC_DATA, else the user cache)."
+    ),
+    split: str | None = typer.Option(
+        None, "--split", help="loo (default) | ratio | random | temporal"
+    ),
+    task: str | None = typer.Option(None, "--task", help="ranking (default) | rating"),
+    config: Path | None = typer.Option(
+        None, "--config", help="YAML experiment file; flags override it."
+    ),
+    seed: int | None = typer.Option(None, "--seed"),
+    device: str | None = typer.Option(
+        None, "--device", help="cpu | cuda | auto (default: $SENSOREC_DEVICE or cpu)"
+    ),
     features: list[str] = typer.Option([], "--features", help="MODALITY=STORE_DIR (repeatable)."),
-    set_: list[str] = typer.Option([], "--set", help="Dotted override, e.g. train.lr=0.001 (repeatable)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Run folder: metrics.json, checkpoint/."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Dotted override, e.g. train.lr=0.001 (repeatable)."
+    ),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Run folder: metrics.json, checkpoint/."
+    ),
 ) -> None:
     """Train a model, select it on validation, evaluate the test split once."""
     from sensorec.config import parse_override
@@ -123,12 +148,12 @@ def run(
 def compare(
     models: str = typer.Option("pop,bprmf,neumf", "--models", help="Comma-separated model names."),
     dataset: str = typer.Option("synthetic", "--dataset"),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
+    data_dir: Path | None = typer.Option(None, "--data-dir"),
     split: str = typer.Option("loo", "--split"),
     task: str = typer.Option("ranking", "--task"),
     seed: int = typer.Option(0, "--seed"),
-    device: Optional[str] = typer.Option(None, "--device"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o"),
+    device: str | None = typer.Option(None, "--device"),
+    output: Path | None = typer.Option(None, "--output", "-o"),
 ) -> None:
     """Train several models on the same split and print a comparison table (`make demo`)."""
     from sensorec.experiments.compare import compare_models, results_table
@@ -144,20 +169,53 @@ def compare(
     )
     header, rows = results_table(runs)
     proto = runs[0].metrics["protocol"]
-    console.print(_table(f"{dataset}: split={split}, candidates={proto['candidates']}, seed={seed} (test split)", header, rows))
+    console.print(
+        _table(
+            f"{dataset}: split={split}, candidates={proto['candidates']}, seed={seed} (test split)",
+            header,
+            rows,
+        )
+    )
 
 
 @app.command("demo")
 def demo(
     dataset: str = typer.Option("synthetic", "--dataset"),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
+    data_dir: Path | None = typer.Option(None, "--data-dir"),
     models: str = typer.Option("pop,bprmf,neumf", "--models"),
     seed: int = typer.Option(0, "--seed"),
+    features: list[str] = typer.Option(
+        [], "--features", help="MODALITY=STORE_DIR for the content model."
+    ),
     output: Path = typer.Option(Path("runs/demo"), "--output", "-o"),
 ) -> None:
-    """The end-to-end example behind `make demo` (offline on the synthetic default)."""
-    compare(models=models, dataset=dataset, data_dir=data_dir, split="loo", task="ranking", seed=seed,
-            device=None, output=output)
+    """The end-to-end example behind `make demo`: media -> features -> stores -> models -> table."""
+    from sensorec.experiments.compare import results_table
+    from sensorec.experiments.demo import run_demo
+
+    result = run_demo(
+        dataset,
+        data_dir,
+        [m.strip() for m in models.split(",") if m.strip()],
+        output,
+        seed,
+        features=_parse_features(features) or None,
+    )
+    if result.stores:
+        rows = [
+            [m, s["encoder"], str(s["n_items"]), str(s["dim"]), f"{s['coverage']:.2%}"]
+            for m, s in result.stores.items()
+        ]
+        console.print(
+            _table("feature stores", ["modality", "encoder", "items", "dim", "coverage"], rows)
+        )
+    header, rows = results_table(result.runs)
+    for row, run in zip(rows, result.runs, strict=True):
+        if run.spec.features:
+            row[0] += " (" + "+".join(sorted(run.spec.features)) + ")"
+    proto = result.runs[0].metrics["protocol"]
+    title = f"{dataset}: leave-one-out, {proto['candidates']} ranking, seed {seed} (test split)"
+    console.print(_table(title, header, rows))
 
 
 @app.command("evaluate")
@@ -166,7 +224,11 @@ def evaluate(
 ) -> None:
     """Print the stored metrics of a run."""
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    console.print_json(json.dumps({"valid": metrics["valid"], "test": metrics["test"], "protocol": metrics["protocol"]}))
+    console.print_json(
+        json.dumps(
+            {"valid": metrics["valid"], "test": metrics["test"], "protocol": metrics["protocol"]}
+        )
+    )
 
 
 @app.command("models")
@@ -185,20 +247,32 @@ def models() -> None:
 def features_extract(
     dataset: str = typer.Option(..., "--dataset"),
     modality: str = typer.Option(..., "--modality", help="text | image | audio | video"),
-    encoder: str = typer.Option(..., "--encoder", help="NAME[:MODEL], e.g. sbert, clip:openai/clip-vit-base-patch32"),
-    content: Optional[Path] = typer.Option(None, "--content", help="Content CSV or folder."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
-    plots: Optional[Path] = typer.Option(None, "--plots", help="MovieLens plots CSV."),
-    posters: Optional[Path] = typer.Option(None, "--posters", help="Folder of <item id>.jpg posters."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
-    device: Optional[str] = typer.Option(None, "--device"),
+    encoder: str = typer.Option(
+        ..., "--encoder", help="NAME[:MODEL], e.g. sbert, clip:openai/clip-vit-base-patch32"
+    ),
+    content: Path | None = typer.Option(None, "--content", help="Content CSV or folder."),
+    data_dir: Path | None = typer.Option(None, "--data-dir"),
+    plots: Path | None = typer.Option(None, "--plots", help="MovieLens plots CSV."),
+    posters: Path | None = typer.Option(None, "--posters", help="Folder of <item id>.jpg posters."),
+    batch_size: int | None = typer.Option(None, "--batch-size"),
+    device: str | None = typer.Option(None, "--device"),
     out: Path = typer.Option(..., "--out"),
 ) -> None:
     """Encode item content into a feature store."""
     from sensorec.features.api import extract, format_inspection, inspect_store
 
-    store = extract(dataset, modality, encoder, out, content=content, data_dir=data_dir, plots=plots,
-                    posters=posters, batch_size=batch_size, device=device)
+    store = extract(
+        dataset,
+        modality,
+        encoder,
+        out,
+        content=content,
+        data_dir=data_dir,
+        plots=plots,
+        posters=posters,
+        batch_size=batch_size,
+        device=device,
+    )
     console.print(format_inspection(inspect_store(store.path)))
 
 

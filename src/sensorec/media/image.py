@@ -36,8 +36,7 @@ def load_image(path: str | Path) -> Image.Image:
             probe.verify()
         with Image.open(p) as img:
             img.load()
-            img = ImageOps.exif_transpose(img)
-            return _to_rgb(img)
+            return _to_rgb(ImageOps.exif_transpose(img))
     except Image.DecompressionBombError as exc:
         raise MediaError(p, "unsupported", str(exc)) from None
     except UnidentifiedImageError:

@@ -217,7 +217,8 @@ def _sample(
         )
     if len(got) < n:
         logger.debug("%s: %d of %d sampled frames decoded", path, len(got), n)
-    frames_arr = np.stack([picked[k] for k in got]).astype(np.uint8, copy=False)  # [T, H, W, 3]
+    got_frames = [f for f in picked if f is not None]  # the frames of `got`, in order
+    frames_arr = np.stack(got_frames).astype(np.uint8, copy=False)  # [T, H, W, 3]
     return Video(
         frames=frames_arr,
         timestamps=picked_times[got].astype(np.float64),

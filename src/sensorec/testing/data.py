@@ -9,7 +9,11 @@ from sensorec.data.dataset import Dataset, build_dataset
 
 
 def block_dataset(
-    n_blocks: int = 4, users_per_block: int = 12, items_per_block: int = 10, density: float = 0.7, seed: int = 0
+    n_blocks: int = 4,
+    users_per_block: int = 12,
+    items_per_block: int = 10,
+    density: float = 0.7,
+    seed: int = 0,
 ) -> Dataset:
     """Users of block ``b`` interact only with items of block ``b`` (a block-diagonal matrix).
 

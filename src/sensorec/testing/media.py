@@ -11,9 +11,13 @@ from __future__ import annotations
 import wave
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
+from av.audio.stream import AudioStream
+from av.container import OutputContainer
+from av.video.stream import VideoStream
 from PIL import Image
 
 Color = tuple[int, int, int]
@@ -32,7 +36,8 @@ def make_image(
     (colour fading to black from left to right, smooth).
     """
     width, height = size
-    base = np.broadcast_to(np.asarray(color, np.float32), (height, width, 3)).copy()  # [H, W, 3]
+    # [H, W, 3] float32 (float64 once noise is added)
+    base: np.ndarray = np.broadcast_to(np.asarray(color, np.float32), (height, width, 3)).copy()
     if pattern == "checker":
         yy, xx = np.mgrid[0:height, 0:width]
         mask = ((yy // 8 + xx // 8) % 2).astype(bool)
@@ -98,13 +103,15 @@ def write_encoded_audio(
     path.parent.mkdir(parents=True, exist_ok=True)
     signal = make_tone(seconds, freq, sample_rate, amplitude)
     with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=sample_rate)
+        stream = cast(AudioStream, container.add_stream(codec, rate=sample_rate))
         stream.layout = "mono"
         _encode_audio(container, stream, signal, sample_rate)
     return path
 
 
-def _encode_audio(container, stream, signal: np.ndarray, sample_rate: int) -> None:
+def _encode_audio(
+    container: OutputContainer, stream: AudioStream, signal: np.ndarray, sample_rate: int
+) -> None:
     chunk = 1024
     pts = 0
     fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
@@ -170,17 +177,20 @@ def write_video(
     n = max(1, round(seconds * fps))
     frames = video_frames(n, size, color, moving)
     with av.open(str(path), "w") as container:
-        vstream = container.add_stream("libx264" if codec == "h264" else codec, rate=fps)
+        vstream = cast(
+            VideoStream,
+            container.add_stream("libx264" if codec == "h264" else codec, rate=fps),
+        )
         vstream.width, vstream.height = width, height
         vstream.pix_fmt = "yuv420p"
         if gop is not None:
             vstream.codec_context.gop_size = gop
         if codec == "h264":
             vstream.options = {"preset": "ultrafast"}
-        astream = None
+        astream: AudioStream | None = None
         if audio:
             sr = 44100
-            astream = container.add_stream(audio_codec, rate=sr)
+            astream = cast(AudioStream, container.add_stream(audio_codec, rate=sr))
             astream.layout = "mono"
         for k in range(n):
             frame = av.VideoFrame.from_ndarray(frames[k], format="rgb24")

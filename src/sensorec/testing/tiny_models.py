@@ -48,7 +48,9 @@ def _seeded(seed: int) -> Iterator[None]:
 
 def save_tiny_tokenizer(path: str | Path, model_max_length: int = 64) -> Path:
     """Write a WordPiece (BERT-style, lower-casing) tokenizer over :func:`tiny_vocabulary`."""
-    from transformers import BertTokenizerFast
+    # transformers 5 keeps BertTokenizerFast as a lazily exported alias of BertTokenizer that
+    # its typed __init__ does not list; 4.x exports it normally.
+    from transformers import BertTokenizerFast  # type: ignore[attr-defined]
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,9 @@ from sensorec.models.base import MODELS, Recommender
 FORMAT_VERSION = 1
 
 
-def save_checkpoint(model: Recommender, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    model: Recommender, path: str | Path, extra: Mapping[str, Any] | None = None
+) -> Path:
     """Write ``model`` to directory ``path`` (created; files replaced atomically)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)

@@ -168,7 +168,9 @@ def fit(
         if math.isnan(value):
             raise TrainingDivergedError(f"validation {config.monitor} is NaN at epoch {epoch}")
         history.valid.append({"epoch": epoch, **{k: float(v) for k, v in metrics.items()}})
-        log.info("epoch %d loss %.4f valid %s %.4f", epoch, history.losses[-1], config.monitor, value)
+        log.info(
+            "epoch %d loss %.4f valid %s %.4f", epoch, history.losses[-1], config.monitor, value
+        )
         if _better(value, history.best_value, minimise):
             history.best_value = value
             history.best_epoch = epoch
