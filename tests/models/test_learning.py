@@ -64,9 +64,10 @@ def test_biasedmf_fits_ratings_better_than_the_mean() -> None:
     model = cls(cls.config_class(dim=8, l2=0.01), ds.users, ds.items, task="rating")
     model.prepare(split.train, seed=0, device=torch.device("cpu"), batch_size=256)
     fit(model, TrainConfig(epochs=40, lr=0.02), seed=0, show_progress=False)
-    pred = model.predict(
-        torch.from_numpy(split.test.user_index), torch.from_numpy(split.test.item_index)
-    )
+    with torch.no_grad():
+        pred = model.predict(
+            torch.from_numpy(split.test.user_index), torch.from_numpy(split.test.item_index)
+        )
     rmse = float(torch.sqrt(torch.mean((pred - torch.from_numpy(split.test.ratings)) ** 2)))
     baseline = float(np.sqrt(np.mean((split.test.ratings - split.train.ratings.mean()) ** 2)))
     assert rmse < 0.9 * baseline

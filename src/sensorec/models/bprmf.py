@@ -74,17 +74,12 @@ class PairwiseBatches:
             yield u_t[sl], i_t[sl], j_t[sl]
 
 
-@MODELS.register("bprmf")
-class BPRMF(TorchRecommender):
-    name = "bprmf"
-    config_class = BPRMFConfig
-    config: BPRMFConfig
-    module: MFModule
+class PairwiseRecommender(TorchRecommender):
+    """Base of models trained with the BPR loss on (user, positive, negative) triples.
 
-    def build_module(self, generator: torch.Generator) -> nn.Module:
-        return MFModule(
-            self.n_users, self.n_items, self.config.dim, self.config.init_std, generator
-        )
+    Subclasses implement :meth:`pairwise` returning the score difference ``[B]`` and the
+    regularisation term; the module must provide ``score_all(users, items)``.
+    """
 
     def prepare(
         self, train: Dataset, *, seed: int, device: torch.device, batch_size: int = 2048
@@ -98,16 +93,40 @@ class BPRMF(TorchRecommender):
     def batches(self, epoch: int, rng: np.random.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
         return self._data.epoch(rng)
 
+    def pairwise(
+        self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(s(u, i) - s(u, j) [B], regularisation scalar)``."""
+        raise NotImplementedError
+
     def loss(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         u, i, j = batch
-        j = j[:, 0]
+        diff, reg = self.pairwise(u, i, j[:, 0])
+        return -F.logsigmoid(diff).mean() + reg
+
+    def score(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
+        return self.module.score_all(  # type: ignore[operator]
+            users.to(self.device), None if items is None else items.to(self.device)
+        )
+
+
+@MODELS.register("bprmf")
+class BPRMF(PairwiseRecommender):
+    name = "bprmf"
+    config_class = BPRMFConfig
+    config: BPRMFConfig
+    module: MFModule
+
+    def build_module(self, generator: torch.Generator) -> nn.Module:
+        return MFModule(
+            self.n_users, self.n_items, self.config.dim, self.config.init_std, generator
+        )
+
+    def pairwise(
+        self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         m = self.module
         pu, qi, qj = m.user(u), m.item(i), m.item(j)
         diff = (pu * qi).sum(-1) - (pu * qj).sum(-1)
         reg = (pu.pow(2).sum() + qi.pow(2).sum() + qj.pow(2).sum()) / len(u)
-        return -F.logsigmoid(diff).mean() + self.config.l2 * reg
-
-    def score(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
-        return self.module.score_all(
-            users.to(self.device), None if items is None else items.to(self.device)
-        )
+        return diff, self.config.l2 * reg

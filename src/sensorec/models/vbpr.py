@@ -14,17 +14,15 @@ and item biases and ``l2_content`` on ``E`` and ``beta'``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from sensorec.data.dataset import Dataset
-from sensorec.models.base import MODELS, ModelConfig, TorchRecommender
-from sensorec.models.bprmf import PairwiseBatches
+from sensorec.models.base import MODELS, ModelConfig
+from sensorec.models.bprmf import PairwiseRecommender
 
 
 class VBPRConfig(ModelConfig):
@@ -103,7 +101,7 @@ class VBPRModule(nn.Module):
 
 
 @MODELS.register("vbpr")
-class VBPR(TorchRecommender):
+class VBPR(PairwiseRecommender):
     name = "vbpr"
     config_class = VBPRConfig
     config: VBPRConfig
@@ -119,21 +117,9 @@ class VBPR(TorchRecommender):
     def build_module(self, generator: torch.Generator) -> nn.Module:
         return VBPRModule(self.n_users, self._content, self.config, generator)
 
-    def prepare(
-        self, train: Dataset, *, seed: int, device: torch.device, batch_size: int = 2048
-    ) -> None:
-        super().prepare(train, seed=seed, device=device, batch_size=batch_size)
-        self._data = PairwiseBatches(train, batch_size, device)
-
-    def n_batches(self) -> int | None:
-        return len(self._data)
-
-    def batches(self, epoch: int, rng: np.random.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
-        return self._data.epoch(rng)
-
-    def loss(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        u, i, j = batch
-        j = j[:, 0]
+    def pairwise(
+        self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         m = self.module
         diff = m(u, i) - m(u, j)
         reg = (
@@ -145,11 +131,4 @@ class VBPR(TorchRecommender):
             + m.beta_i[j].pow(2).sum()
         ) / len(u)
         reg_content = m.E.pow(2).sum() + m.beta_content.pow(2).sum()
-        return (
-            -F.logsigmoid(diff).mean() + self.config.l2 * reg + self.config.l2_content * reg_content
-        )
-
-    def score(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
-        return self.module.score_all(
-            users.to(self.device), None if items is None else items.to(self.device)
-        )
+        return diff, self.config.l2 * reg + self.config.l2_content * reg_content
