@@ -122,3 +122,25 @@ def test_vbpr_rejects_nan_features_naming_the_modality() -> None:
         MODELS.get("vbpr")(
             MODELS.get("vbpr").config_class(), ds.users, ds.items, features={"image": feats}
         )
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        {"variant": "neumf"},
+        {"variant": "gmf"},
+        {"variant": "mlp", "mlp_layers": [16, 8, 4]},
+        {"variant": "neumf", "mlp_layers": [8]},
+    ],
+)
+def test_neumf_fast_scoring_equals_pairwise_forward(cfg: dict) -> None:
+    ds = block_dataset()
+    cls = MODELS.get("neumf")
+    model = cls(cls.config_class.from_dict({**cfg, "init_std": 0.5}), ds.users, ds.items)
+    model.prepare(leave_one_out(ds).train, seed=0, device=torch.device("cpu"))
+    model.eval_mode()
+    users, items = torch.arange(ds.n_users), torch.arange(ds.n_items)
+    with torch.no_grad():
+        fast = model.score(users)
+        slow = model.module(users.repeat_interleave(len(items)), items.repeat(len(users)))
+    torch.testing.assert_close(fast, slow.view(len(users), len(items)), rtol=1e-5, atol=1e-6)

@@ -92,6 +92,49 @@ class NeuMFModule(nn.Module):
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return self.out(self.hidden(users, items))[:, 0]  # [B]
 
+    def score_all(
+        self, users: torch.Tensor, items: torch.Tensor, user_chunk: int = 128
+    ) -> torch.Tensor:
+        """Logits for every (user, item) pair, ``[B, C]``, equal to ``forward`` on the pairs.
+
+        Cheaper than ``forward`` on ``B * C`` pairs: the GMF branch is a weighted matrix
+        product, and the first MLP layer ``W [u; i] + b`` is split into a user part and an
+        item part that are computed once and broadcast. Dropout is not applied (inference).
+        """
+        w = self.out.weight[0]  # [out_dim]
+        off = 0
+        gmf_i = mlp_i = None
+        if self.variant in ("neumf", "gmf"):
+            gmf_i = self.gmf_item(items)  # [C, mf]
+            off = gmf_i.shape[1]
+        if self.variant in ("neumf", "mlp"):
+            mlp_i = self.mlp_item(items)  # [C, half]
+            linears = [m for m in self.mlp if isinstance(m, nn.Linear)]
+            if linears:
+                half = mlp_i.shape[1]
+                first = linears[0]
+                item_h = mlp_i @ first.weight[:, half:].T  # [C, h1]
+                rest = self.mlp[3:]  # after (Dropout, Linear, ReLU) of the first layer
+        out = []
+        for start in range(0, len(users), user_chunk):
+            u = users[start : start + user_chunk]
+            total = self.out.bias.expand(len(u), len(items)).clone()  # [b, C]
+            if gmf_i is not None:
+                total += (self.gmf_user(u) * w[:off]) @ gmf_i.T
+            if mlp_i is not None:
+                mlp_u = self.mlp_user(u)  # [b, half]
+                if linears:
+                    user_h = mlp_u @ first.weight[:, :half].T + first.bias  # [b, h1]
+                    h = torch.relu(user_h[:, None, :] + item_h[None, :, :])  # [b, C, h1]
+                    total += rest(h) @ w[off:]
+                else:  # no hidden layer: the MLP output is the concatenation itself
+                    half = mlp_u.shape[1]
+                    total += (mlp_u @ w[off : off + half])[:, None] + (mlp_i @ w[off + half :])[
+                        None, :
+                    ]
+            out.append(total)
+        return torch.cat(out)  # [B, C]
+
 
 @MODELS.register("neumf")
 class NeuMF(TorchRecommender):
@@ -157,10 +200,7 @@ class NeuMF(TorchRecommender):
             if items is None
             else items.to(self.device)
         )
-        b, c = len(users), len(items)
-        uu = users.repeat_interleave(c)
-        ii = items.repeat(b)
-        return self.module(uu, ii).view(b, c)  # [B, C]
+        return self.module.score_all(users, items)  # [B, C]
 
     def init_from_pretrained(self, gmf: NeuMF, mlp: NeuMF, alpha: float = 0.5) -> None:
         """Copy the branches of pre-trained ``gmf`` and ``mlp`` variants into this NeuMF."""
