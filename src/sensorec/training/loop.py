@@ -80,13 +80,15 @@ class TrainingHistory:
 
 
 def make_optimizer(params: Any, config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer of ``config``; Adam/AdamW use the fused kernel (CPU and CUDA)."""
+    kwargs = {"lr": config.lr, "weight_decay": config.weight_decay}
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(params, fused=True, **kwargs)
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.AdamW(params, fused=True, **kwargs)
     if config.optimizer == "adagrad":
-        return torch.optim.Adagrad(params, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adagrad(params, **kwargs)
+    return torch.optim.SGD(params, **kwargs)
 
 
 def _better(value: float, best: float | None, minimise: bool) -> bool:
