@@ -81,14 +81,14 @@ class TrainingHistory:
 
 def make_optimizer(params: Any, config: TrainConfig) -> torch.optim.Optimizer:
     """The optimizer of ``config``; Adam/AdamW use the fused kernel (CPU and CUDA)."""
-    kwargs = {"lr": config.lr, "weight_decay": config.weight_decay}
+    lr, wd = config.lr, config.weight_decay
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, fused=True, **kwargs)
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd, fused=True)
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, fused=True, **kwargs)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, fused=True)
     if config.optimizer == "adagrad":
-        return torch.optim.Adagrad(params, **kwargs)
-    return torch.optim.SGD(params, **kwargs)
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
+    return torch.optim.SGD(params, lr=lr, weight_decay=wd)
 
 
 def _better(value: float, best: float | None, minimise: bool) -> bool:
