@@ -132,7 +132,7 @@ class ViTImageConfig(PretrainedEncoderConfig):
     """ViT: ``pooling="cls"`` takes the CLS token of the last hidden state, ``"mean"``
     averages the patch tokens. Output ``[B, hidden_size]`` (768 for ViT-B)."""
 
-    model: str = "google/vit-base-patch16-224-in21k"
+    model: str = "google/vit-base-patch16-224"
     pooling: Literal["cls", "mean"] = "cls"
     normalize: bool = False
 
