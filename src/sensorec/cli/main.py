@@ -24,7 +24,7 @@ console = Console()
 def _table(title: str, header: list[str], rows: list[list[str]]) -> Table:
     table = Table(title=title)
     for h in header:
-        table.add_column(h, justify="left" if h == "model" else "right")
+        table.add_column(h, justify="left" if h == "model" else "right", no_wrap=h == "model")
     for row in rows:
         table.add_row(*row)
     return table

@@ -451,6 +451,10 @@ def _encode_chunk(
     batch_rows: list[int] = []
     batch: list[Any] = []
     batch_size = max(1, int(getattr(encoder.config, "batch_size", 32)))
+    if loader is None:
+        # Text needs no reading: hand the whole chunk to the encoder, which batches inside
+        # (sentence-transformers then sorts by length, so batches pad less).
+        batch_size = max(1, n)
 
     def flush() -> None:
         if not batch:
