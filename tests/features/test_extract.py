@@ -184,8 +184,8 @@ def test_interrupted_run_resumes_to_identical_store(tmp_path, caplog):
         m, "text", FakeText(cfg), tmp_path / "full", chunk_size=3, progress=False
     )
 
-    # chunk 0 = items 1-3 (batches [1,2], [3]); chunk 1 dies in its second batch
-    crashing = FakeText(cfg, fail_after=3)
+    # chunk 0 = items 1-3 (one encoder call: text goes a chunk at a time); chunk 1 dies
+    crashing = FakeText(cfg, fail_after=1)
     with pytest.raises(Interrupted):
         extract_features(m, "text", crashing, tmp_path / "run", chunk_size=3, progress=False)
     partial = tmp_path / "run" / ".partial"
@@ -332,7 +332,8 @@ def test_killed_process_resumes_to_identical_store(tmp_path):
         cmd = [sys.executable, str(script), str(out), str(kill_after)]
         return subprocess.run(cmd, env=env, capture_output=True, timeout=300).returncode
 
-    assert run(tmp_path / "killed", 5) == -signal.SIGKILL  # killed in the 6th batch (chunk 2)
+    # text goes to the encoder a chunk per call: killed in the 3rd call (chunk 2)
+    assert run(tmp_path / "killed", 2) == -signal.SIGKILL
     assert len(list((tmp_path / "killed" / ".partial").glob("chunk_*.npz"))) == 2
     assert not (tmp_path / "killed" / "manifest.json").exists()
     assert run(tmp_path / "killed", -1) == 0
