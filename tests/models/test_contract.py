@@ -144,3 +144,21 @@ def test_neumf_fast_scoring_equals_pairwise_forward(cfg: dict) -> None:
         fast = model.score(users)
         slow = model.module(users.repeat_interleave(len(items)), items.repeat(len(users)))
     torch.testing.assert_close(fast, slow.view(len(users), len(items)), rtol=1e-5, atol=1e-6)
+
+
+def test_pop_orders_by_count_then_index_so_metrics_do_not_depend_on_k() -> None:
+    from sensorec.evaluation import evaluate_ranking
+
+    model, split = _trained("pop")
+    counts = np.bincount(split.train.item_index, minlength=model.n_items)
+    with torch.no_grad():
+        scores = model.score(torch.tensor([0]))[0].numpy()
+    assert len(np.unique(scores)) == model.n_items  # no ties left to torch.topk
+    order = np.argsort(-scores)
+    assert (np.diff(counts[order]) <= 0).all()  # most interactions first
+    tied = order[counts[order] == counts[order][5]]
+    assert (np.diff(tied) > 0).all()  # equal counts: lower index first
+    truth, seen = split.test.csr(), split.train.csr() + split.valid.csr()
+    small = evaluate_ranking(model.score, truth, seen, model.n_items, ks=(3,))
+    large = evaluate_ranking(model.score, truth, seen, model.n_items, ks=(3, 20))
+    assert small.means["ndcg@3"] == large.means["ndcg@3"]
