@@ -55,7 +55,9 @@ def main() -> None:
         "--rating", action="store_true", help="also run biasedmf on a random 80/20 split"
     )
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default=None, help="result file name (default foundation_<dataset>.json)")
+    ap.add_argument(
+        "--out", default=None, help="result file name (default foundation_<dataset>.json)"
+    )
     ap.add_argument(
         "--set", nargs="*", default=[], help="model.key=value overrides, e.g. neumf.train.epochs=30"
     )
