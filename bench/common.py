@@ -21,17 +21,21 @@ def shared_data_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def machine() -> dict[str, Any]:
-    import torch
-
-    cpu = platform.processor() or ""
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (``platform.processor()`` elsewhere)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    cpu = cpu_model()
     try:
         git = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True

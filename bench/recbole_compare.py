@@ -80,6 +80,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import cpu_model
 from sensorec.data.dataset import Dataset, Split
 
 log = logging.getLogger("bench.recbole_compare")
@@ -437,14 +439,7 @@ def _recbole_metrics(res: dict[str, Any]) -> dict[str, float]:
 
 
 def _machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     # GNU nproc honours OMP_NUM_THREADS, which this script sets to 1: ask without it
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_THREAD_LIMIT")}
     nproc = subprocess.run(["nproc"], capture_output=True, text=True, env=env).stdout.strip()

@@ -151,6 +151,16 @@ def movielens_content(
     return manifest
 
 
+def _read_header(reader: Any, path: Path) -> list[str]:
+    """The stripped header row of a CSV reader; ``DataFormatError`` when empty or malformed."""
+    try:
+        return [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise DataFormatError(path, 1, "empty file: expected a header row") from None
+    except csv.Error as exc:
+        raise DataFormatError(path, reader.line_num, f"bad CSV: {exc}") from None
+
+
 def read_plots(path: str | Path) -> tuple[dict[ItemId, str], int]:
     """Read a plot CSV. Returns ``({item_id: plot}, n_placeholders_skipped)``.
 
@@ -163,12 +173,7 @@ def read_plots(path: str | Path) -> tuple[dict[ItemId, str], int]:
         raise FileNotFoundError(f"plots file not found: {path}")
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh, strict=True)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise DataFormatError(path, 1, "empty file: expected a header row") from None
-        except csv.Error as exc:
-            raise DataFormatError(path, reader.line_num, f"bad CSV: {exc}") from None
+        header = _read_header(reader, path)
         id_col = next((c for c in _PLOT_ID_COLUMNS if c in header), None)
         text_col = next((c for c in _PLOT_TEXT_COLUMNS if c in header), None)
         if id_col is None or text_col is None:
@@ -225,10 +230,7 @@ def read_id_map(path: str | Path) -> dict[ItemId, ItemId]:
         raise FileNotFoundError(f"id map not found: {path}")
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh, strict=True)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise DataFormatError(path, 1, "empty file: expected a header row") from None
+        header = _read_header(reader, path)
         if _ID_MAP_SOURCE in header and _ID_MAP_TARGETS[0] in header:
             src = header.index(_ID_MAP_SOURCE)
             targets = [header.index(c) for c in _ID_MAP_TARGETS if c in header]

@@ -60,16 +60,7 @@ def prepare_data(spec: ExperimentSpec) -> tuple[Dataset, Split]:
 
 def check_spec(spec: ExperimentSpec) -> None:
     """Fail before any work when the spec asks for something the model cannot do."""
-    cls = MODELS.get(spec.model)
-    if spec.task not in cls.tasks:
-        raise ValueError(f"model {spec.model!r} supports tasks {cls.tasks}, not {spec.task!r}")
-    if spec.features and not cls.modalities:
-        raise ValueError(
-            f"model {spec.model!r} takes no content features; got {sorted(spec.features)}"
-        )
-    unknown = sorted(set(spec.features) - set(cls.modalities))
-    if unknown:
-        raise ValueError(f"model {spec.model!r} accepts modalities {cls.modalities}, not {unknown}")
+    MODELS.get(spec.model).check_compatible(spec.task, spec.features)
 
 
 def load_features(spec: ExperimentSpec, dataset: Dataset) -> dict[str, Any]:

@@ -66,18 +66,8 @@ class Recommender(ABC):
         task: str = "ranking",
         features: Mapping[str, Any] | None = None,
     ) -> None:
-        if task not in self.tasks:
-            raise ValueError(f"model {self.name!r} supports tasks {self.tasks}, not {task!r}")
         features = dict(features or {})
-        if features and not self.modalities:
-            raise ValueError(
-                f"model {self.name!r} takes no content features; got {sorted(features)}"
-            )
-        unknown = sorted(set(features) - set(self.modalities))
-        if unknown:
-            raise ValueError(
-                f"model {self.name!r} accepts modalities {self.modalities}, not {unknown}"
-            )
+        self.check_compatible(task, features)
         self.config = config
         self.users = users
         self.items = items
@@ -87,6 +77,20 @@ class Recommender(ABC):
         self.batch_size = 2048
         # Items each user saw in training, for serving-time exclusion.
         self.seen: sp.csr_matrix = sp.csr_matrix((len(users), len(items)), dtype=np.float32)
+
+    @classmethod
+    def check_compatible(cls, task: str, modalities: Iterable[str]) -> None:
+        """Raise ``ValueError`` when the model cannot do ``task`` with these modalities."""
+        if task not in cls.tasks:
+            raise ValueError(f"model {cls.name!r} supports tasks {cls.tasks}, not {task!r}")
+        given = sorted(modalities)
+        if given and not cls.modalities:
+            raise ValueError(f"model {cls.name!r} takes no content features; got {given}")
+        unknown = sorted(set(given) - set(cls.modalities))
+        if unknown:
+            raise ValueError(
+                f"model {cls.name!r} accepts modalities {cls.modalities}, not {unknown}"
+            )
 
     @property
     def n_users(self) -> int:
